@@ -8,7 +8,13 @@ from datetime import UTC
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommand, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    Defaults,
+)
 
 import handlers
 from bot.admin.checking import PackChecker
@@ -33,8 +39,13 @@ def build_application(
     content: LiveContent,
     clock: Clock,
     admin: AdminRuntime | None = None,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> LegCareApplication:
-    """Wire settings, database, content and handlers into an Application (no I/O here)."""
+    """Wire settings, database, content and handlers into an Application (no I/O here).
+
+    ``update_processor`` replaces PTB's default of one update at a time (tests pass one
+    that reports each finished update to the fake Bot API).
+    """
     if admin is None:
         sync = ContentSync(sessionmaker, shipped=content.pack, content=content)
         admin = AdminRuntime(sync=sync, checker=PackChecker(content.pack))
@@ -46,9 +57,11 @@ def build_application(
         clock=clock,
         admin=admin,
     )
+    builder = ApplicationBuilder()
+    if update_processor is not None:
+        builder = builder.concurrent_updates(update_processor)
     application = (
-        ApplicationBuilder()
-        .application_class(LegCareApplication, kwargs={"services": services})
+        builder.application_class(LegCareApplication, kwargs={"services": services})
         .token(settings.require_token())
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from telegram import Update
+from telegram.ext import BaseUpdateProcessor
 
 from bot.admin.checking import CheckCache, PackChecker
 from bot.admin.runtime import AdminRuntime
@@ -31,7 +32,11 @@ SHIPPED_CONTENT_LABEL = SHIPPED_LABEL
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, *, clock: Clock, check_cache: CheckCache | None = None
+    settings: Settings,
+    *,
+    clock: Clock,
+    check_cache: CheckCache | None = None,
+    update_processor: BaseUpdateProcessor | None = None,
 ) -> AsyncIterator[LegCareApplication]:
     """Migrate, start polling and yield the running Application; stop cleanly on exit."""
     settings.require_token()
@@ -50,6 +55,7 @@ async def running_bot(
             content=await sync.load(),
             clock=clock,
             admin=AdminRuntime(sync=sync, checker=PackChecker(pack, cache=check_cache)),
+            update_processor=update_processor,
         )
         async with application:
             # post_init is only called by run_polling/run_webhook, which we do not use.

@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
-from telegram.ext import Application, ApplicationBuilder
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, SimpleUpdateProcessor
 from telegram.request import HTTPXRequest
 
 from fakebot.server import FakeBotApi
@@ -32,6 +33,30 @@ def loopback_request(**kwargs: Any) -> HTTPXRequest:
     return HTTPXRequest(httpx_kwargs=httpx_kwargs, **kwargs)
 
 
+class ReportingUpdateProcessor(SimpleUpdateProcessor):
+    """PTB's one-at-a-time update processing that tells the fake server when each update is done.
+
+    Without it, a :class:`fakebot.FakeUser` decides the bot has finished reacting from a
+    quiet period alone, which a loaded machine can stretch between two calls of one
+    handler. Pass it to ``ApplicationBuilder.concurrent_updates``.
+    """
+
+    __slots__ = ("_api",)
+
+    def __init__(self, api: FakeBotApi) -> None:
+        super().__init__(max_concurrent_updates=1)
+        self._api = api
+        api.reports_processing = True
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Handle ``update`` as PTB would, then report it to the fake server, even on error."""
+        try:
+            await coroutine
+        finally:
+            if isinstance(update, Update):
+                self._api.mark_processed(update.update_id)
+
+
 def application_builder(api: FakeBotApi) -> ApplicationBuilder[Any, Any, Any, Any, Any, Any]:
     """Return ``Application.builder()`` set up for the fake server (token, URLs, requests)."""
     return (
@@ -41,6 +66,7 @@ def application_builder(api: FakeBotApi) -> ApplicationBuilder[Any, Any, Any, An
         .base_file_url(api.base_file_url)
         .request(loopback_request())
         .get_updates_request(loopback_request())
+        .concurrent_updates(ReportingUpdateProcessor(api))
     )
 
 

@@ -1,7 +1,8 @@
 """A tiny PTB bot for trying the fake server: a menu, echo, taps, files, locations.
 
 Used by fakebot's own tests, and handy with :func:`fakebot.chat_in_terminal`. Handlers:
-``/start`` (menu: Symptom check / Reminders / About-URL), ``/silent`` (no reply), text
+``/start`` (menu: Symptom check / Reminders / About-URL), ``/silent`` (no reply), ``/slow
+SECONDS`` (two replies with a pause between them, like a slow database), text
 (echo in bold, after a typing action), ``m1:``/``w1:`` taps (answer, then edit), any other
 tap ("This menu has expired" and a new menu), documents (downloaded and measured),
 locations.
@@ -114,6 +115,20 @@ async def on_location(update: Update, context: Context) -> None:
     await message.reply_text(f"Location {message.location.latitude:.2f}")
 
 
+async def reply_slowly(update: Update, context: Context) -> None:
+    """Reply, pause for the seconds given (default 0.5), then reply again."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        pause = float(context.args[0]) if context.args else 0.5
+    except ValueError:
+        pause = 0.5
+    await message.reply_text("Looking that up…")
+    await asyncio.sleep(min(max(pause, 0.0), 5.0))
+    await message.reply_text("Found it.")
+
+
 async def stay_silent(update: Update, context: Context) -> None:
     """Do nothing (a handler that sends no reply)."""
 
@@ -128,6 +143,7 @@ def build_sample_application(
     app = builder.build()
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("silent", stay_silent))
+    app.add_handler(CommandHandler("slow", reply_slowly))
     app.add_handler(CallbackQueryHandler(on_menu, pattern=r"^(m1|w1):"))
     app.add_handler(CallbackQueryHandler(on_stale))
     app.add_handler(MessageHandler(filters.Document.ALL, on_document))

@@ -166,6 +166,8 @@ class PendingUpdate:
     fetched_seq: int | None = None
     fetched_at: float | None = None
     dropped: str | None = None
+    processed_at: float | None = None
+    """When the bot reported that it finished handling the update (see ``mark_processed``)."""
 
 
 @dataclass(slots=True)
@@ -238,6 +240,9 @@ class FakeBotApi:
         self._commands: dict[tuple[ScopeKey, str], list[JSONDict]] = {}
         self._faults: list[Fault] = []
         self._slow: dict[str, float] = {}
+        self.reports_processing = False
+        """True once a bot reports finished updates (``fakebot.ptb.ReportingUpdateProcessor``):
+        users then wait for that report instead of trusting a quiet period alone."""
         self._blocked: set[int] = set()
         self._rate_limits: RateLimits | None = None
         self._random_errors: RandomErrors | None = None
@@ -853,8 +858,15 @@ class FakeBotApi:
         return update_id
 
     def update_state(self, update_id: int) -> PendingUpdate:
-        """Return what became of a queued update (fetched, dropped)."""
+        """Return what became of a queued update (fetched, dropped, processed)."""
         return self._updates_by_id[update_id]
+
+    def mark_processed(self, update_id: int) -> None:
+        """Record that the bot finished handling ``update_id`` (unknown ids are ignored)."""
+        pending = self._updates_by_id.get(update_id)
+        if pending is not None and pending.processed_at is None:
+            pending.processed_at = self._now()
+            self._bump()
 
     def add_user_message(self, chat: Chat, message: ChatMessage) -> int:
         """Store a message the user sent and queue its update; return the update id."""

@@ -7,7 +7,9 @@ until the bot has finished reacting to it:
 1. the bot fetched the update with ``getUpdates``;
 2. (unless ``expect_reply=False``) the bot made at least one call about this chat
    after fetching it (a message, an edit, a chat action, the callback answer);
-3. then nothing happened for ``api.quiet_period`` seconds: no call about this chat and
+3. if the bot reports finished updates (:class:`fakebot.ptb.ReportingUpdateProcessor`),
+   it reported this one;
+4. then nothing happened for ``api.quiet_period`` seconds: no call about this chat and
    no call about no chat in particular (``getFile``, a file download) is in flight or
    finished within the period. After a 429 answer the period is extended by its
    ``retry_after``, so a bot that retries is waited for.
@@ -429,6 +431,11 @@ class FakeUser:
             )
             await api.wait_for_change(deadline - _now())
         first = state.fetched_seq
+        while api.reports_processing and state.processed_at is None:
+            self._check_deadline(
+                deadline, f"the bot fetched {what} but did not finish handling it within {limit}s"
+            )
+            await api.wait_for_change(deadline - _now())
         if options.expect_reply:
             while not api.calls_about(self.user_id, since=first):
                 self._check_deadline(
@@ -445,7 +452,8 @@ class FakeUser:
             )
             busy = any(c.finished_at is None for c in related)
             last = max(
-                (c.finished_at or c.at for c in related), default=state.fetched_at or _now()
+                [c.finished_at or c.at for c in related]
+                + [t for t in (state.fetched_at, state.processed_at) if t is not None]
             )
             extra = (related[-1].retry_after or 0) if related else 0
             quiet_until = last + api.quiet_period + extra

@@ -28,6 +28,7 @@ from bot.db.migrate import upgrade_to_head
 from bot.runner import running_bot
 from bot.settings import Settings
 from fakebot import FakeBotApi, FakeUser
+from fakebot.ptb import ReportingUpdateProcessor
 
 POSTGRES_ENV = "TEST_POSTGRES_URL"
 REQUIRE_POSTGRES_ENV = "LEGCARE_REQUIRE_POSTGRES"
@@ -185,9 +186,13 @@ def bot_settings(fake_api: FakeBotApi, bot_database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def bot(bot_settings: Settings, clock: ManualClock) -> AsyncIterator[LegCareApplication]:
+async def bot(
+    fake_api: FakeBotApi, bot_settings: Settings, clock: ManualClock
+) -> AsyncIterator[LegCareApplication]:
     """The real bot, migrated and polling the fake API, for the length of a test."""
-    async with running_bot(bot_settings, clock=clock) as application:
+    async with running_bot(
+        bot_settings, clock=clock, update_processor=ReportingUpdateProcessor(fake_api)
+    ) as application:
         yield application
 
 

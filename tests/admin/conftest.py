@@ -12,6 +12,7 @@ from bot.context import LegCareApplication
 from bot.runner import running_bot
 from bot.settings import Settings
 from fakebot import FakeBotApi, FakeUser
+from fakebot.ptb import ReportingUpdateProcessor
 from tests.admin.support import OWNER
 
 
@@ -28,10 +29,15 @@ def check_cache() -> CheckCache:
 
 @pytest.fixture
 async def bot(
-    bot_settings: Settings, clock: ManualClock, check_cache: CheckCache
+    fake_api: FakeBotApi, bot_settings: Settings, clock: ManualClock, check_cache: CheckCache
 ) -> AsyncIterator[LegCareApplication]:
     """The real bot, as in the root conftest, with the session's check cache."""
-    async with running_bot(bot_settings, clock=clock, check_cache=check_cache) as application:
+    async with running_bot(
+        bot_settings,
+        clock=clock,
+        check_cache=check_cache,
+        update_processor=ReportingUpdateProcessor(fake_api),
+    ) as application:
         yield application
 
 

@@ -19,6 +19,7 @@ from bot.clock import ManualClock
 from bot.runner import running_bot
 from bot.settings import Settings
 from fakebot import FakeBotApi
+from fakebot.ptb import ReportingUpdateProcessor
 from scheduler.jobs import DISPATCH_JOB
 from tests.admin.support import (
     NEW_POSTURE,
@@ -56,10 +57,16 @@ async def test_a_publish_on_one_process_is_served_by_the_other_within_5_s(
     async with (
         FakeBotApi(TEST_TOKEN) as other_api,
         running_bot(
-            settings_for(fake_api, database_url), clock=clock, check_cache=check_cache
+            settings_for(fake_api, database_url),
+            clock=clock,
+            check_cache=check_cache,
+            update_processor=ReportingUpdateProcessor(fake_api),
         ) as first,
         running_bot(
-            settings_for(other_api, database_url), clock=clock, check_cache=check_cache
+            settings_for(other_api, database_url),
+            clock=clock,
+            check_cache=check_cache,
+            update_processor=ReportingUpdateProcessor(other_api),
         ) as second,
     ):
         assert first.job_queue is not None

@@ -48,6 +48,18 @@ async def test_taps_edit_the_menu_and_are_answered(api: FakeBotApi) -> None:
 
 
 @pytest.mark.usefixtures("app")
+async def test_a_pause_inside_a_handler_longer_than_the_quiet_period_is_waited_for(
+    api: FakeBotApi,
+) -> None:
+    # The bot reports each finished update, so a slow step between two replies (a
+    # loaded database, say) does not end the wait early.
+    ada = api.user()
+    pause = api.quiet_period * 5
+    replies = await ada.send(f"/slow {pause}")
+    assert [m.text for m in replies] == ["Looking that up…", "Found it."]
+
+
+@pytest.mark.usefixtures("app")
 async def test_tapping_an_older_message(api: FakeBotApi) -> None:
     ada = api.user()
     await ada.send("/start")

@@ -9,6 +9,7 @@ from bot.clock import ManualClock
 from bot.runner import running_bot
 from bot.settings import Settings
 from fakebot import FakeBotApi
+from fakebot.ptb import ReportingUpdateProcessor
 from tests.triage_bot.support import answer, cards, open_check, records, stored_session
 from tests.triage_bot.test_check_e2e import LONG_FLIGHT_CALF
 
@@ -25,14 +26,18 @@ async def test_a_check_continues_in_a_new_bot_process_and_is_kept_with_consent(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     ada = fake_api.user(user_id=1001, first_name="Ada", language_code="en")
-    async with running_bot(bot_settings, clock=clock):
+    async with running_bot(
+        bot_settings, clock=clock, update_processor=ReportingUpdateProcessor(fake_api)
+    ):
         await open_check(ada)
         await answer(ada, *LONG_FLIGHT_CALF)
     before = await stored_session(sessionmaker, ada.user_id)
     assert before is not None
     assert len(before.answers) == len(LONG_FLIGHT_CALF)
 
-    async with running_bot(bot_settings, clock=clock):
+    async with running_bot(
+        bot_settings, clock=clock, update_processor=ReportingUpdateProcessor(fake_api)
+    ):
         await answer(ada, "Swollen, warm or tender")
         assert len(cards(ada)) == 1
         await answer(ada, "No", "No", "No")

@@ -12,6 +12,7 @@ from bot.runner import running_bot
 from bot.settings import Settings
 from bot.triage.clipboard import COPY_TEXT_LIMIT
 from fakebot import FakeBotApi, FakeUser
+from fakebot.ptb import ReportingUpdateProcessor
 from tests.triage_bot.support import NO_RED_FLAGS, answer, cards, open_check, stored_check
 
 GYM = (
@@ -309,12 +310,16 @@ async def test_restarting_the_bot_mid_check_continues_where_the_user_was(
     fake_api: FakeBotApi, bot_settings: Settings, clock: ManualClock
 ) -> None:
     ada = fake_api.user(user_id=1001, first_name="Ada", language_code="en")
-    async with running_bot(bot_settings, clock=clock):
+    async with running_bot(
+        bot_settings, clock=clock, update_processor=ReportingUpdateProcessor(fake_api)
+    ):
         await open_check(ada)
         await answer(ada, *NO_RED_FLAGS, "16 to 54", "One leg")
         waiting = ada.last_message
     assert waiting.text.startswith("Question 6\nHow did the pain start?")
-    async with running_bot(bot_settings, clock=clock):
+    async with running_bot(
+        bot_settings, clock=clock, update_processor=ReportingUpdateProcessor(fake_api)
+    ):
         # The buttons sent by the first process work with the second.
         await ada.tap("Suddenly, without an injury", message=waiting)
         assert ada.last_text.startswith("Question 7\nWhere is the pain worst?")
