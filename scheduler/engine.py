@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import Clock
 from scheduler.dispatcher import DispatchConfig, Dispatcher
+from scheduler.fleet_share import FleetShare
 from scheduler.materialise import MaterialiseConfig, MaterialiseReport, materialise_due
 from scheduler.render import Renderer
 from scheduler.sending import Sender
@@ -58,8 +59,10 @@ class ReminderEngine:
         default_zone: ZoneInfo,
         config: EngineConfig | None = None,
         owner: str | None = None,
+        fleet: FleetShare | None = None,
     ) -> None:
         self.config = config or EngineConfig()
+        self._fleet = fleet
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._default_zone = default_zone
@@ -96,6 +99,11 @@ class ReminderEngine:
         )
         return True
 
+    async def check_in(self) -> None:
+        """Renew this dispatcher's presence and its share of the send rate (if it shares)."""
+        if self._fleet is not None and not self._stopped:
+            await _logged(self._fleet.check_in, "check-in")
+
     def kick_dispatch(self) -> bool:
         """Start a dispatch pass in the background unless one is running."""
         if self._stopped:
@@ -110,6 +118,8 @@ class ReminderEngine:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
         await self.dispatcher.stop()
+        if self._fleet is not None:
+            await _logged(self._fleet.check_out, "check-out")
 
     async def _purge_if_due(self) -> None:
         now = self._clock.now()

@@ -1,9 +1,10 @@
-"""Wiring the reminder engine into a running Application: sender, engine, two jobs.
+"""Wiring the reminder engine into a running Application: sender, engine, three jobs.
 
 Called by :func:`bot.runner.running_bot` after the Application started and stopped
-before it stops. The two JobQueue jobs only *kick* the engine (see
-:mod:`scheduler.engine`), so they return at once and APScheduler never overlaps or skips
-them; their names are ``reminders-materialise`` and ``reminders-dispatch``.
+before it stops. Two JobQueue jobs only *kick* the engine (see :mod:`scheduler.engine`),
+so they return at once and APScheduler never overlaps or skips them; their names are
+``reminders-materialise`` and ``reminders-dispatch``. The third, ``reminders-check-in``,
+keeps this process's share of the send rate (see :mod:`scheduler.fleet_share`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from zoneinfo import ZoneInfo
 from bot.admin.announcements import AnnouncementRenderer
 from bot.context import LegCareApplication, LegCareContext
 from bot.db.engine import is_sqlite
-from scheduler.dispatcher import DispatchConfig, release_all_leases
+from scheduler.dispatcher import DispatchConfig, process_owner_id, release_all_leases
 from scheduler.engine import EngineConfig, ReminderEngine
+from scheduler.fleet_share import CHECK_IN_EVERY, FleetShare
 from scheduler.nudges import NudgeRenderer
 from scheduler.preferences import Defaults
 from scheduler.rate_limit import RateLimiter
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 MATERIALISE_JOB = "reminders-materialise"
 DISPATCH_JOB = "reminders-dispatch"
+CHECK_IN_JOB = "reminders-check-in"
 # Run however late the event loop gets to it; never queue up missed runs.
 _JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
@@ -50,6 +53,14 @@ async def start_reminders(application: LegCareApplication) -> ReminderEngine:
     services = application.services
     settings = services.settings
     limiter = RateLimiter(services.clock, reminder_rate_limits(settings.reminder_send_rate))
+    owner = process_owner_id()
+    fleet = FleetShare(
+        services.sessionmaker,
+        services.clock,
+        limiter,
+        owner=owner,
+        total_rate=settings.reminder_send_rate,
+    )
     engine = ReminderEngine(
         sessionmaker=services.sessionmaker,
         clock=services.clock,
@@ -70,6 +81,8 @@ async def start_reminders(application: LegCareApplication) -> ReminderEngine:
         ),
         default_zone=ZoneInfo(settings.default_timezone),
         config=engine_config(application),
+        owner=owner,
+        fleet=fleet,
     )
     if is_sqlite(settings.database_url):
         # The single-process lock is ours, so every lease left in the file is a dead run's.
@@ -83,6 +96,12 @@ async def start_reminders(application: LegCareApplication) -> ReminderEngine:
 
     async def dispatch(_context: LegCareContext) -> None:
         engine.kick_dispatch()
+
+    async def check_in(_context: LegCareContext) -> None:
+        await engine.check_in()
+
+    # Before the first send, so a process joining a fleet never starts at the full rate.
+    await fleet.check_in()
 
     config = engine.config
     job_queue.run_repeating(
@@ -99,9 +118,17 @@ async def start_reminders(application: LegCareApplication) -> ReminderEngine:
         name=DISPATCH_JOB,
         job_kwargs=_JOB_KWARGS,
     )
+    job_queue.run_repeating(
+        check_in,
+        interval=CHECK_IN_EVERY,
+        first=CHECK_IN_EVERY,
+        name=CHECK_IN_JOB,
+        job_kwargs=_JOB_KWARGS,
+    )
     logger.info(
-        "reminders: up to %d messages/s, lease %ss, owner %s",
+        "reminders: up to %d messages/s (shared by %d dispatchers), lease %ss, owner %s",
         settings.reminder_send_rate,
+        fleet.live,
         settings.reminder_lease_seconds,
         engine.dispatcher.owner,
     )

@@ -29,7 +29,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TypeVar
@@ -95,6 +95,15 @@ class _Scope:
             at = max(at, log[0] + self.period)
         return at
 
+    def resize(self, capacity: int, now: datetime) -> None:
+        # Slots reserved for later were counted at the old rate: void them (their holders
+        # queue again, as after a pause); the newest past ones still bound the window.
+        self.epoch += 1
+        while self.reservations and self.reservations[-1] > now:
+            self.reservations.pop()
+        self.capacity = capacity
+        self.reservations = deque(self.reservations, maxlen=capacity)
+
     def reserve(self, now: datetime) -> datetime:
         at = self.next_free(now)
         self.reservations.append(at)
@@ -142,6 +151,19 @@ class RateLimiter:
         self._refusals: deque[tuple[datetime, ChatId]] = deque()
         self._last_now: datetime | None = None
         self._next_sweep: datetime | None = None
+
+    @property
+    def overall_max(self) -> int:
+        """How many messages this limiter lets out per ``overall_period`` in total, now."""
+        return self.limits.overall_max
+
+    def set_overall_max(self, overall_max: int) -> None:
+        """Change the overall rate (e.g. this process's share of it) without a restart."""
+        if overall_max < 1:
+            raise ValueError("the overall rate must be at least 1")
+        if overall_max != self.limits.overall_max:
+            self.limits = replace(self.limits, overall_max=overall_max)
+            self._global.resize(overall_max, self._now())
 
     async def acquire(self, chat_id: ChatId) -> None:
         """Wait until a message to ``chat_id`` may be sent, and count it as sent."""

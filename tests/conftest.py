@@ -156,8 +156,12 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotApi]:
-    """A fake Telegram Bot API server on a free loopback port."""
-    async with FakeBotApi(TEST_TOKEN) as api:
+    """A fake Telegram Bot API server on a free loopback port.
+
+    The reply timeout only decides how long a failing test waits; it is generous so
+    that a busy CI machine does not turn a slow reply into a failure.
+    """
+    async with FakeBotApi(TEST_TOKEN, reply_timeout=20.0) as api:
         yield api
 
 

@@ -100,3 +100,12 @@ class ReminderDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DispatcherPresence(Base):
+    """A reminder dispatcher that is alive, so the running ones can share the send rate."""
+
+    __tablename__ = "dispatcher_presence"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -307,3 +307,25 @@ async def test_random_waves_and_429s_never_break_rates_or_pauses(seed: int) -> N
         for when, chat, _ in recorder.sent:
             if paused_chat is None or chat == paused_chat:
                 assert not begin < when < until, (begin, until, paused_chat, when, chat)
+
+
+async def test_the_overall_rate_can_change_while_sends_wait() -> None:
+    clock = ManualClock(START)
+    limiter = RateLimiter(clock)
+    recorder = Recorder(clock, limiter)
+    recorder.start(list(range(200)))
+    await clock.advance(SECOND)  # one second at the full rate ...
+    limiter.set_overall_max(8)  # ... then a second dispatcher joins and two more
+    await recorder.finish()
+    assert len(recorder.sent) == 200
+    early = [t for t in recorder.times() if t < START + SECOND * 2]
+    later = [t for t in recorder.times() if t >= START + SECOND * 2]
+    assert most_in_any_window(early, SECOND) <= 25
+    assert most_in_any_window(later, SECOND) <= 8
+    assert limiter.overall_max == 8
+
+
+def test_the_overall_rate_stays_at_least_one() -> None:
+    limiter = RateLimiter(ManualClock(START))
+    with pytest.raises(ValueError, match="at least 1"):
+        limiter.set_overall_max(0)
