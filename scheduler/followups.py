@@ -240,6 +240,25 @@ async def allow_quiet(
     return natural
 
 
+async def keep_out_of_quiet(
+    session: AsyncSession, user_id: int, prefs: UserPrefs, *, now: datetime
+) -> datetime | None:
+    """After a change of time zone or hours: move a waiting follow-up out of the new quiet
+    hours (unless the person agreed to be asked then). Returns the new time, or None."""
+    row = await current(session, user_id)
+    if row is None or row.allow_quiet or row.due_at <= now:
+        return None
+    due = plan(row.due_at, prefs, quiet_ok=False)
+    if due == row.due_at:
+        return None
+    row.due_at = due
+    await _drop_pending(session, user_id)
+    await ReminderStore(session).add_deliveries(
+        [NewDelivery(user_id, follow_up_kind(row.token), due)], now=now
+    )
+    return due
+
+
 @dataclass(frozen=True)
 class Answered:
     """What an answer did: ``next_at`` is set when the question will be asked again."""

@@ -30,6 +30,7 @@ from timezonefinder import TimezoneFinder
 from bot.db.models import ALL_WEEKDAYS, Preferences, User
 from bot.db.reminder_models import ReminderRule
 from bot.db.repositories import UserRepository
+from scheduler import followups
 from scheduler.planning import (
     DAY,
     FixedTimes,
@@ -388,6 +389,7 @@ async def replan(
     # Only the rules' own slots: one-off deliveries (announcements, follow-ups, journey
     # nudges) were planned on their own terms and must not be lost to a settings change.
     await store.drop_future(user_id, after=now, kinds=[kind.value for kind in ReminderKind])
+    await followups.keep_out_of_quiet(session, user_id, prefs, now=now)
     await session.flush()
 
 

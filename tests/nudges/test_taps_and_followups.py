@@ -215,3 +215,29 @@ async def test_a_settings_change_replans_reminders_but_keeps_the_follow_up(
         await preferences.resume(session, ALICE, now=NOW, defaults=DEFAULTS)
     rows = [r for r in await deliveries(sessionmaker, [ALICE]) if r.kind.startswith("fu:")]
     assert [(r.kind, r.scheduled_at) for r in rows] == [(f"fu:{promise.token}", promise.due_at)]
+
+
+async def test_a_move_to_another_time_zone_keeps_the_follow_up_out_of_the_night(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    await add_user(sessionmaker, ALICE, now=NOW, zone=ISTANBUL, hours=(time(8), time(21)))
+    promise = await note(sessionmaker, Disposition.SELF_CARE, "check-a", NOW)
+    assert promise is not None
+    assert promise.due_at == NOW + timedelta(hours=48)  # 12:00 in Istanbul
+    los_angeles = ZoneInfo("America/Los_Angeles")
+    async with sessionmaker.begin() as session:
+        await preferences.set_timezone(
+            session, ALICE, "America/Los_Angeles", now=NOW, defaults=DEFAULTS
+        )
+    moved = datetime(2026, 6, 3, 8, 0, tzinfo=los_angeles)  # it would have been 02:00 there
+    rows = [r for r in await deliveries(sessionmaker, [ALICE]) if r.kind.startswith("fu:")]
+    assert [(r.kind, r.scheduled_at) for r in rows] == [(f"fu:{promise.token}", moved)]
+    async with sessionmaker() as session:
+        follow_up = await followups.current(session, ALICE)
+        assert follow_up is not None
+        assert follow_up.due_at == moved
+    # Back to Istanbul: 08:00 in Los Angeles is 18:00 there, inside the hours: it stays.
+    async with sessionmaker.begin() as session:
+        await preferences.set_timezone(session, ALICE, ISTANBUL, now=NOW, defaults=DEFAULTS)
+    rows = [r for r in await deliveries(sessionmaker, [ALICE]) if r.kind.startswith("fu:")]
+    assert [r.scheduled_at for r in rows] == [moved]
