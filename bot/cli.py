@@ -29,7 +29,7 @@ Command = Callable[[Settings, argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    parser = _parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     # python-telegram-bot 22 reports durations (e.g. a 429's retry_after) as timedelta
     # only when this is set, and warns about every RetryAfter otherwise.
@@ -55,11 +55,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The `legcare` command line (also read by the deployment-file tests)."""
     parser = argparse.ArgumentParser(prog="legcare", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the bot against Telegram (needs a token)")
+    run.add_argument(
+        "--worker",
+        action="store_true",
+        help="deliver reminders only; another process (without --worker) receives the "
+        "updates. For several processes on one PostgreSQL.",
+    )
     run.set_defaults(command=_run)
 
     demo = commands.add_parser(
@@ -90,18 +97,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(settings: Settings, _args: argparse.Namespace) -> int:
+def _run(settings: Settings, args: argparse.Namespace) -> int:
     settings.require_token()
-    asyncio.run(_serve_until_signalled(settings))
+    asyncio.run(_serve_until_signalled(settings, receive_updates=not args.worker))
     return 0
 
 
-async def _serve_until_signalled(settings: Settings) -> None:
+async def _serve_until_signalled(settings: Settings, *, receive_updates: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await serve(settings, clock=SystemClock(), stop=stop)
+    await serve(settings, clock=SystemClock(), stop=stop, receive_updates=receive_updates)
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -37,8 +37,14 @@ async def running_bot(
     clock: Clock,
     check_cache: CheckCache | None = None,
     update_processor: BaseUpdateProcessor | None = None,
+    receive_updates: bool = True,
 ) -> AsyncIterator[LegCareApplication]:
-    """Migrate, start polling and yield the running Application; stop cleanly on exit."""
+    """Migrate, start polling and yield the running Application; stop cleanly on exit.
+
+    With ``receive_updates=False`` the process is a worker: it delivers reminders and
+    follows content like any other, but leaves Telegram's updates (and the command menu)
+    to the one process that polls, since Telegram lets only one client call getUpdates.
+    """
     settings.require_token()
     # SQLite: one process per database file; a second one stops here with one clear line.
     database_lock = await single_process.acquire_async(settings.database_url)
@@ -58,18 +64,19 @@ async def running_bot(
             update_processor=update_processor,
         )
         async with application:
-            # post_init is only called by run_polling/run_webhook, which we do not use.
-            if application.post_init is not None:
-                await application.post_init(application)
             updater = application.updater
             if updater is None:
                 raise RuntimeError("the Application was built without an Updater")
-            await updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            if receive_updates:
+                # post_init is only called by run_polling/run_webhook, which we do not use.
+                if application.post_init is not None:
+                    await application.post_init(application)
+                await updater.start_polling(allowed_updates=Update.ALL_TYPES)
             await application.start()
             reminders = await start_reminders(application)
             # Every process follows publishes and admins' previews within about a second.
             content_sync = start_content_sync(application)
-            logger.info("LegCare is running")
+            logger.info("LegCare is running%s", "" if receive_updates else " as a worker")
             try:
                 yield application
             finally:
@@ -77,7 +84,8 @@ async def running_bot(
                 # First: stop claiming reminders, finish in-flight sends, release leases.
                 await reminders.stop()
                 content_sync.schedule_removal()
-                await updater.stop()
+                if updater.running:
+                    await updater.stop()
                 await application.stop()
     finally:
         await engine.dispose()
@@ -85,7 +93,9 @@ async def running_bot(
             database_lock.release()
 
 
-async def serve(settings: Settings, *, clock: Clock, stop: asyncio.Event) -> None:
+async def serve(
+    settings: Settings, *, clock: Clock, stop: asyncio.Event, receive_updates: bool = True
+) -> None:
     """Run until `stop` is set (the CLI sets it on SIGINT or SIGTERM)."""
-    async with running_bot(settings, clock=clock):
+    async with running_bot(settings, clock=clock, receive_updates=receive_updates):
         await stop.wait()

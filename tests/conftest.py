@@ -73,7 +73,7 @@ def postgres_server_url() -> str:
     return url
 
 
-async def _admin_execute(server_url: str, *statements: str) -> None:
+async def admin_execute(server_url: str, *statements: str) -> None:
     engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -104,12 +104,12 @@ def postgres_template() -> Iterator[str]:
     """A migrated PostgreSQL database that per-test databases are cloned from."""
     server_url = postgres_server_url()
     name = f"legcare_template_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_execute(server_url, f'CREATE DATABASE "{name}"'))
     try:
         asyncio.run(_migrate(make_url(server_url).set(database=name).render_as_string(False)))
         yield name
     finally:
-        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(
@@ -125,11 +125,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     server_url = postgres_server_url()
     template = request.getfixturevalue("postgres_template")
     name = f"legcare_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin_execute(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    asyncio.run(admin_execute(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     try:
         yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

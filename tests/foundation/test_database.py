@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.db.engine import create_engine
 from bot.db.migrate import upgrade_to_head
 from bot.db.models import Base, User
 from bot.users import register, stored_language
+from tests.conftest import admin_execute, postgres_server_url
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 
@@ -34,6 +38,24 @@ async def test_upgrading_again_is_harmless(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).all()
     assert len(version) == 1
+
+
+@pytest.mark.postgres
+async def test_processes_starting_together_on_an_empty_database_migrate_it_once() -> None:
+    server_url = postgres_server_url()
+    name = f"legcare_empty_{uuid.uuid4().hex[:12]}"
+    await admin_execute(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    engines = [create_engine(url) for _ in range(3)]
+    try:
+        async with asyncio.timeout(60):  # without the lock they can wait on each other
+            await asyncio.gather(*(upgrade_to_head(engine) for engine in engines))
+        async with engines[0].connect() as connection:
+            assert await connection.run_sync(_differences) == []
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def test_first_start_registers_and_later_starts_do_not(

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 from dotenv import dotenv_values
 
+from bot.cli import build_parser
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,11 +23,20 @@ def _compose() -> dict[str, Any]:
 
 def test_compose_runs_the_bot_after_a_healthy_postgres() -> None:
     services = _compose()["services"]
-    assert set(services) == {"bot", "db"}
+    assert set(services) == {"bot", "db", "worker"}
     assert services["db"]["image"].startswith("postgres:")
     assert "healthcheck" in services["db"]
-    assert services["bot"]["depends_on"]["db"]["condition"] == "service_healthy"
-    assert services["bot"]["env_file"] == ".env"
+    for name in ("bot", "worker"):
+        assert services[name]["depends_on"]["db"]["condition"] == "service_healthy"
+        assert services[name]["env_file"] == ".env"
+
+
+def test_compose_workers_are_opt_in_and_never_poll() -> None:
+    worker = _compose()["services"]["worker"]
+    assert worker["profiles"] == ["workers"]
+    program, *arguments = worker["command"]
+    assert program == "legcare"
+    assert build_parser().parse_args(arguments).worker is True
 
 
 def test_compose_keeps_the_database_in_a_named_volume() -> None:
@@ -37,9 +47,12 @@ def test_compose_keeps_the_database_in_a_named_volume() -> None:
 
 
 def test_compose_sets_only_real_settings_and_a_postgres_url() -> None:
-    environment = _compose()["services"]["bot"]["environment"]
-    assert set(environment) <= SETTING_NAMES
-    assert environment["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    services = _compose()["services"]
+    for name in ("bot", "worker"):
+        environment = services[name]["environment"]
+        assert set(environment) <= SETTING_NAMES
+        assert environment["DATABASE_URL"].startswith("postgresql+asyncpg://")
+    assert services["bot"]["environment"] == services["worker"]["environment"]
 
 
 def test_env_example_lists_every_setting_and_nothing_else() -> None:
