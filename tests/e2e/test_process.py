@@ -92,10 +92,11 @@ async def test_run_answers_start_and_stops_on_sigterm_without_logging_the_token(
     async with FakeBotApi(TOKEN) as api, legcare_run(api, tmp_path) as process:
         await _wait_until_polling(api, process)
         user = api.user(user_id=77, first_name="Ada", language_code="en")
+        # Another process cannot report finished updates, so wait for what is asserted.
         await user.send("/start")
-        assert user.buttons[0] == ["🩺 Symptom check"]
+        await user.wait_for(lambda m: m.buttons[:1] == [["🩺 Symptom check"]])
         await user.tap("ℹ️ About / Help")
-        assert "About LegCare" in user.last_text
+        await user.wait_for(lambda m: "About LegCare" in m.text)
         api.fail_next("sendMessage", status=500, description="Internal Server Error")
         await user.send("/menu", expect_reply=False)
 
