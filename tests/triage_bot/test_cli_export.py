@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import _parser
+from bot.cli import build_parser
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,7 @@ def test_mermaid_to_standard_output(tmp_path: Path) -> None:
 
 def _export(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """Run the command in-process, as `main` would after reading the settings."""
-    parsed = _parser().parse_args(["triage", "export", *args])
+    parsed = build_parser().parse_args(["triage", "export", *args])
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     code = parsed.command(settings, parsed)
     captured = capsys.readouterr()
@@ -85,6 +85,6 @@ def test_an_unknown_language_fails_with_one_clear_line(
 
 def test_an_unknown_format_is_refused_by_the_parser(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
-        _parser().parse_args(["triage", "export", "--format", "pdf"])
+        build_parser().parse_args(["triage", "export", "--format", "pdf"])
     assert exited.value.code == 2
     assert "invalid choice: 'pdf'" in capsys.readouterr().err
