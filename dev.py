@@ -21,7 +21,8 @@ TOOLS = ROOT / ".tools"
 COMMANDS: dict[str, list[list[str]]] = {
     "demo": [["legcare", "demo"]],
     "run": [["legcare", "run"]],
-    "test": [["pytest"]],
+    # Test files spread over up to 4 processes; a file stays in one (its fixtures are shared).
+    "test": [["pytest", "--numprocesses=auto", "--maxprocesses=4", "--dist=loadfile"]],
     "lint": [
         ["ruff", "check", "."],
         ["ruff", "format", "--check", "."],

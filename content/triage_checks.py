@@ -12,9 +12,11 @@ longest triage callback fits 64 bytes, and replays the golden cases.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import string
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -157,6 +159,32 @@ def explore(engine: TriageEngine, start: Session | None = None) -> Exploration:
                 )
                 continue
             stack.append((child, max(floor, _floor(engine, child))))
+    return found
+
+
+_WALKS_KEPT = 4
+_walks: OrderedDict[str, Exploration] = OrderedDict()
+_walks_lock = threading.Lock()
+
+
+def explore_flow(flow: TriageFlow) -> Exploration:
+    """`explore` from a new check, remembered for the last few flows.
+
+    The walk depends on the flow alone (questions, rules, causes), not on any text, so a
+    draft that only changes texts is checked without walking every path again. The
+    result must be treated as read-only.
+    """
+    key = hashlib.sha256(flow.model_dump_json().encode()).hexdigest()
+    with _walks_lock:
+        found = _walks.get(key)
+        if found is not None:
+            _walks.move_to_end(key)
+            return found
+    found = explore(TriageEngine(flow))
+    with _walks_lock:
+        _walks[key] = found
+        while len(_walks) > _WALKS_KEPT:
+            _walks.popitem(last=False)
     return found
 
 
@@ -307,7 +335,8 @@ def check_triage(
     """Every safety invariant of the triage content; an empty list means it may go live.
 
     ``today`` enables the review-date check (an overdue rule blocks publishing).
-    ``exploration`` reuses a walk of every path already made with `explore`.
+    ``exploration`` reuses a walk of every path already made with `explore`; without
+    it the walk is :func:`explore_flow`'s, made once per flow.
     """
     problems = _check_references(flow)
     problems += _check_texts(flow, countries, texts)
@@ -319,7 +348,7 @@ def check_triage(
         # only repeat them once per message.
         return problems
     engine = TriageEngine(flow)
-    found = exploration if exploration is not None else explore(engine)
+    found = exploration if exploration is not None else explore_flow(flow)
     problems += found.problems
     problems += _check_coverage(flow, found)
     problems += _check_messages(engine, found, texts, countries)

@@ -40,7 +40,11 @@ TEST_TOKEN = "123456:TEST-TOKEN-never-logged"
 OWNER_ID = 9001
 START_OF_TEST = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
+FIGURES = "figures"
+"""``record_property(FIGURES, line)`` puts a measured figure in the run's summary."""
+
 _skipped_postgres_tests: list[str] = []
+_figures: list[str] = []
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -50,8 +54,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs where the reports arrive: in the one process, or the xdist controller.
     if report.skipped and "postgres" in report.keywords:
         _skipped_postgres_tests.append(report.nodeid)
+    if report.when == "call":
+        _figures.extend(str(value) for name, value in report.user_properties if name == FIGURES)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _figures:
+        terminalreporter.section("measured figures")
+        for line in _figures:
+            terminalreporter.write_line(line)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -17,10 +17,10 @@ import signal
 import sys
 import time as wallclock
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, insert, select
 
 from bot.db.engine import create_engine, create_sessionmaker
@@ -29,6 +29,7 @@ from fakebot import FakeBotApi
 from scheduler.planning import ActiveHours, FixedTimes, ReminderKind
 from scheduler.planning import ReminderRule as PlannedRule
 from scheduler.store import IN_FLIGHT, ReminderStore
+from tests.conftest import FIGURES
 from tests.reminders.fleet import FleetUser, open_chats, store_fleet
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,7 +87,7 @@ async def wait_for_sends(api: FakeBotApi, process: asyncio.subprocess.Process, c
 
 
 async def test_kill_9_mid_delivery_loses_nothing_and_duplicates_only_in_flight_sends(
-    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
     rng = random.Random(4)  # noqa: S311 - reproducible kill moments
     engine = create_engine(database_url)
@@ -176,14 +177,14 @@ async def test_kill_9_mid_delivery_loses_nothing_and_duplicates_only_in_flight_s
     duplicated = {chat for chat, count in per_chat.items() if count > 1}
     duplicates = sum(count - 1 for count in per_chat.values())
     backend = database_url.split(":", maxsplit=1)[0]
-    with capsys.disabled():
-        print(  # noqa: T201 - the figures the issue asks for
-            f"\n[kill -9 x{KILLS}, {backend}] {DUE} due, {sum(per_chat.values())} delivered, "
-            f"lost {len(lost)}, duplicates {duplicates} (all among {len(in_flight_at_kills)} "
-            f"sends in flight at the kills), killed after {killed_at} sends, "
-            f"SIGTERM mid-delivery stop {sigterm_stop:.1f} s (0 leases left), "
-            f"SIGTERM when idle {stopped_after:.1f} s, {elapsed:.1f} s"
-        )
+    record_property(
+        FIGURES,
+        f"[kill -9 x{KILLS}, {backend}] {DUE} due, {sum(per_chat.values())} delivered, "
+        f"lost {len(lost)}, duplicates {duplicates} (all among {len(in_flight_at_kills)} "
+        f"sends in flight at the kills), killed after {killed_at} sends, "
+        f"SIGTERM mid-delivery stop {sigterm_stop:.1f} s (0 leases left), "
+        f"SIGTERM when idle {stopped_after:.1f} s, {elapsed:.1f} s",
+    )
     assert lost == []
     assert sigterm_stop < 8
     assert duplicated <= in_flight_at_kills, "a duplicate that was not in flight at a kill"

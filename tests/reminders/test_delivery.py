@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -33,6 +34,7 @@ from scheduler.planning import ReminderRule as PlannedRule
 from scheduler.render import ReminderMessage
 from scheduler.sending import SendResult, SendStatus
 from scheduler.store import IN_FLIGHT, ReminderStore
+from tests.conftest import FIGURES
 from tests.reminders.support import (
     DEFAULTS,
     UTC_ZONE,
@@ -111,7 +113,7 @@ async def test_a_due_reminder_is_sent_once_and_recorded(sessionmaker: Sessions) 
 
 
 async def test_after_a_two_hour_outage_there_is_no_burst_and_expiries_are_recorded(
-    sessionmaker: Sessions, capsys: pytest.CaptureFixture[str]
+    sessionmaker: Sessions, record_property: Callable[[str, object], None]
 ) -> None:
     clock = ManualClock(MORNING)
     sender = RecordingSender()
@@ -148,12 +150,12 @@ async def test_after_a_two_hour_outage_there_is_no_burst_and_expiries_are_record
         for kind, schedule in schedules.items()
     )
     counts = statuses(missed)
-    with capsys.disabled():
-        print(  # noqa: T201 - the figures the issue asks for
-            f"\n[2 h outage, {len(users)} users x 3 kinds] {expected_missed} slots missed, "
-            f"{len(burst)} sent on restart (at most {max(per_user_kind.values(), default=0)} "
-            f"per user and kind), recorded {dict(counts)}"
-        )
+    record_property(
+        FIGURES,
+        f"[2 h outage, {len(users)} users x 3 kinds] {expected_missed} slots missed, "
+        f"{len(burst)} sent on restart (at most {max(per_user_kind.values(), default=0)} "
+        f"per user and kind), recorded {dict(counts)}",
+    )
     assert max(per_user_kind.values()) == 1, "at most one late reminder per user and kind"
     # Every missed slot has its row: sent late once per kind at most, or expired with why.
     assert len(missed) == expected_missed

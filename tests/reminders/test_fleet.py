@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time as wallclock
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from scheduler.materialise import materialise_due
 from scheduler.rate_limit import RateLimiter
 from scheduler.store import ReminderStore
 from scheduler.telegram_sender import TelegramSender
+from tests.conftest import FIGURES
 from tests.reminders.fleet import (
     clock_pump,
     delivered,
@@ -43,7 +45,7 @@ TOKEN = "123456:FLEET"
 @pytest.mark.postgres
 @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_three_dispatchers_deliver_every_due_reminder_exactly_once(
-    database_url: str, capsys: pytest.CaptureFixture[str]
+    database_url: str, record_property: Callable[[str, object], None]
 ) -> None:
     fleet = make_fleet(FLEET_SIZE, seed=20261122)
     clock = ManualClock(DAY_START)
@@ -97,13 +99,13 @@ async def test_three_dispatchers_deliver_every_due_reminder_exactly_once(
     lost = expected - got
     unexpected = got - expected_sends(fleet, DAY_START, finished)
     claims = [dispatcher.report.claimed for dispatcher in dispatchers]
-    with capsys.disabled():
-        print(  # noqa: T201 - the figures the issue asks for
-            f"\n[3 dispatchers, PostgreSQL, {FLEET_SIZE} users, one simulated day] "
-            f"due {sum(expected.values())}, delivered {sum(got.values())}, "
-            f"duplicates {duplicates}, lost {sum(lost.values())}, "
-            f"claims per dispatcher {claims}, statuses {counts}, {elapsed:.1f} s"
-        )
+    record_property(
+        FIGURES,
+        f"[3 dispatchers, PostgreSQL, {FLEET_SIZE} users, one simulated day] "
+        f"due {sum(expected.values())}, delivered {sum(got.values())}, "
+        f"duplicates {duplicates}, lost {sum(lost.values())}, "
+        f"claims per dispatcher {claims}, statuses {counts}, {elapsed:.1f} s",
+    )
     assert sum(expected.values()) > 5_000
     assert lost == Counter()
     assert unexpected == Counter()

@@ -11,7 +11,7 @@ import logging
 import math
 import time as wallclock
 from collections import defaultdict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,6 +28,7 @@ from scheduler.planning import ReminderRule as PlannedRule
 from scheduler.rate_limit import RateLimiter
 from scheduler.store import ReminderStore
 from scheduler.telegram_sender import TelegramSender, reminder_rate_limits
+from tests.conftest import FIGURES
 from tests.reminders.fleet import FleetUser, delivered, fake_bot, open_chats, store_fleet
 from tests.reminders.support import render_for_tests
 
@@ -70,7 +71,9 @@ def busiest_second(instants: list[float]) -> int:
 
 
 async def test_flood_limits_and_server_errors_delay_but_never_lose_a_reminder(
-    sqlite_url: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    sqlite_url: str,
+    caplog: pytest.LogCaptureFixture,
+    record_property: Callable[[str, object], None],
 ) -> None:
     clock = SystemClock()
     now = clock.now()
@@ -156,15 +159,15 @@ async def test_flood_limits_and_server_errors_delay_but_never_lose_a_reminder(
     busiest = busiest_second([call.at for call in sends])
     granted = busiest_second(limiter.grants)
     report = dispatcher.report
-    with capsys.disabled():
-        print(  # noqa: T201 - the figures the issue asks for
-            f"\n[flood limits 30/s + 1/s per chat, 5% 5xx] {USERS * 3} due, "
-            f"{sum(got.values())} delivered, {len(sends)} requests, {injected} 5xx injected, "
-            f"{report.retried} retried, {report.rate_limited} re-queued after 429, "
-            f"{violations} flood-limit 429s, busiest second {granted} sent / {busiest} received, "
-            f"closest two to one chat {closest:.3f} s, "
-            f"event loop lag max {max(lags) * 1000:.0f} ms, {elapsed:.1f} s"
-        )
+    record_property(
+        FIGURES,
+        f"[flood limits 30/s + 1/s per chat, 5% 5xx] {USERS * 3} due, "
+        f"{sum(got.values())} delivered, {len(sends)} requests, {injected} 5xx injected, "
+        f"{report.retried} retried, {report.rate_limited} re-queued after 429, "
+        f"{violations} flood-limit 429s, busiest second {granted} sent / {busiest} received, "
+        f"closest two to one chat {closest:.3f} s, "
+        f"event loop lag max {max(lags) * 1000:.0f} ms, {elapsed:.1f} s",
+    )
     assert counts == {"sent": USERS * 3}
     assert sorted(got.values()) == [1] * (USERS * 3)
     assert injected > 0

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from content.problems import ContentProblem
-from content.triage_checks import check_triage, used_text_keys
+from content.triage_checks import check_triage, explore_flow, used_text_keys
 from content.triage_schema import Countries, TriageFlow
 
 Texts = dict[str, dict[str, str]]
@@ -135,3 +135,12 @@ def test_a_small_clean_flow_passes_the_walk(
     unreachable = {p.key for p in problems if "unreachable" in p.reason}
     assert "triage.questions.ghost" not in unreachable
     assert not [p for p in problems if "HTML" in p.reason or "card" in p.reason]
+
+
+def test_a_walk_is_reused_only_for_the_same_flow(flow: TriageFlow) -> None:
+    mini = _mini_flow(flow, {**GHOST, "ask_if": {"q": "sides", "in": ["one"]}})
+    first = explore_flow(mini)
+    assert first.paths > 0
+    assert explore_flow(TriageFlow.model_validate(mini.model_dump(by_alias=True))) is first
+    other = _mini_flow(flow, {**GHOST, "ask_if": {"q": "sides", "in": ["both"]}})
+    assert explore_flow(other) is not first
