@@ -191,16 +191,21 @@ def bot_database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-@pytest.fixture
-def bot_settings(fake_api: FakeBotApi, bot_database_url: str) -> Settings:
-    """Settings pointing the bot at the fake API and the test database, ignoring .env."""
+def settings_for(api: FakeBotApi, database_url: str) -> Settings:
+    """Settings pointing a bot at ``api`` and ``database_url``, ignoring .env."""
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=TEST_TOKEN,
-        telegram_api_base_url=fake_api.base_url,
-        database_url=bot_database_url,
+        telegram_api_base_url=api.base_url,
+        database_url=database_url,
         admin_user_ids=frozenset({OWNER_ID}),
     )
+
+
+@pytest.fixture
+def bot_settings(fake_api: FakeBotApi, bot_database_url: str) -> Settings:
+    """Settings pointing the bot at the fake API and the test database, ignoring .env."""
+    return settings_for(fake_api, bot_database_url)
 
 
 @pytest.fixture

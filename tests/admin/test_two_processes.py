@@ -17,7 +17,6 @@ import pytest
 from bot.admin.checking import CheckCache
 from bot.clock import ManualClock
 from bot.runner import running_bot
-from bot.settings import Settings
 from fakebot import FakeBotApi
 from fakebot.ptb import ReportingUpdateProcessor
 from scheduler.jobs import DISPATCH_JOB
@@ -30,21 +29,11 @@ from tests.admin.support import (
     next_posture_reminder,
     turn_on_posture,
 )
-from tests.conftest import TEST_TOKEN
+from tests.conftest import TEST_TOKEN, settings_for
 
 logger = logging.getLogger(__name__)
 
 SWITCH_LIMIT = 5.0
-
-
-def settings_for(api: FakeBotApi, database_url: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        telegram_bot_token=TEST_TOKEN,
-        telegram_api_base_url=api.base_url,
-        database_url=database_url,
-        admin_user_ids=frozenset({OWNER}),
-    )
 
 
 @pytest.mark.parametrize(

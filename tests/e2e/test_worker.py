@@ -11,21 +11,11 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.runner import running_bot
-from bot.settings import Settings
 from fakebot import FakeBotApi
 from fakebot.ptb import ReportingUpdateProcessor
 from scheduler.jobs import DISPATCH_JOB
 from tests.admin.support import next_posture_reminder, turn_on_posture
-from tests.conftest import TEST_TOKEN
-
-
-def settings_for(api: FakeBotApi, database_url: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        telegram_bot_token=TEST_TOKEN,
-        telegram_api_base_url=api.base_url,
-        database_url=database_url,
-    )
+from tests.conftest import settings_for
 
 
 @pytest.mark.parametrize(
